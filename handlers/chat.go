@@ -1,0 +1,56 @@
+package handlers
+
+import (
+	"log/slog"
+
+	"github.com/gofiber/contrib/websocket"
+
+	"github.com/chatserver/chat/app/pubsub"
+	"github.com/chatserver/chat/app/wsconn"
+	"github.com/chatserver/chat/middleware"
+)
+
+// Chat is the WebSocket side of the guide's chat: every connection joins
+// one topic, and every text message is published to it with the sender's
+// name in front.
+type Chat struct {
+	Topic    string
+	Registry *pubsub.Registry
+	Conns    *wsconn.Group
+	Log      *slog.Logger
+}
+
+// Serve runs one upgraded connection until it ends. The name comes from
+// Locals, where the username middleware put it before the upgrade.
+func (h *Chat) Serve(ws *websocket.Conn) {
+	name, _ := ws.Locals(middleware.UsernameKey).(string)
+	c, err := h.Conns.Open(ws.Conn, name)
+	if err != nil {
+		h.Log.Warn("connection refused", "user", name, "remote_addr", ws.IP(), "err", err)
+		return
+	}
+	h.Log.Debug("connected", "conn_id", c.ID(), "user", name, "remote_addr", ws.IP())
+	// Deferred so that a panic still takes the connection out of the
+	// registry before the library reuses its Conn.
+	defer h.leave(c)
+
+	h.Registry.Subscribe(h.Topic, c)
+	h.Registry.Publish(h.Topic, pubsub.NewMessage(name+" has entered the chat"))
+	prefix := name + ": "
+	for {
+		text, err := c.Read()
+		if err != nil {
+			h.Log.Debug("disconnected", "conn_id", c.ID(), "user", name, "err", err)
+			return
+		}
+		h.Registry.Publish(h.Topic, pubsub.NewPrefixed(prefix, text))
+	}
+}
+
+// leave unsubscribes c first, so that its own leave line is not queued for
+// it, then tells the others and waits for c's writer to finish.
+func (h *Chat) leave(c *wsconn.Conn) {
+	h.Registry.UnsubscribeAll(c)
+	h.Registry.Publish(h.Topic, pubsub.NewMessage(c.User()+" has left the chat"))
+	c.Finish()
+}
