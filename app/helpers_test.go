@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -122,8 +123,15 @@ func (c *client) expect(want ...string) {
 	c.t.Helper()
 	for i, w := range want {
 		if got := c.next(); got != w {
-			c.t.Fatalf("%s: message %d: got %q, want %q", c.name, i, got, w)
+			c.t.Fatalf("%s: message %d: got %q, want %q", c.name, i, short(got), short(w))
 		}
+	}
+}
+
+// skipTo reads until the message want arrives.
+func (c *client) skipTo(want string) {
+	c.t.Helper()
+	for c.next() != want {
 	}
 }
 
@@ -195,6 +203,14 @@ func upgradeRequest(path string, header map[string]string) *http.Request {
 		req.Header.Set(k, v)
 	}
 	return req
+}
+
+// short cuts s for a failure message.
+func short(s string) string {
+	if len(s) > 80 {
+		return fmt.Sprintf("%s... (%d bytes)", s[:80], len(s))
+	}
+	return s
 }
 
 func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }

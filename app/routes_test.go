@@ -125,11 +125,3 @@ func TestPlainRoutesNeedNoName(t *testing.T) {
 		t.Errorf("got %d %q, want 200 Hello world", status, body)
 	}
 }
-
-func TestUpgradeWithValidNameSwitchesProtocols(t *testing.T) {
-	a := newApp(t)
-	status, _, _ := get(t, a, upgradeRequest("/", map[string]string{"Cookie": "username=alice"}))
-	if status != http.StatusSwitchingProtocols {
-		t.Errorf("status %d, want 101", status)
-	}
-}

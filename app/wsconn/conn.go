@@ -340,8 +340,9 @@ func (c *Conn) isClosing() bool {
 }
 
 // touch pushes the idle deadline forward after the peer has shown it is
-// there. It moves the deadline at most once a second, which is precise
-// enough for a timeout counted in seconds and keeps timers off the hot path.
+// there. It moves the deadline at most every quarter of the timeout (and at
+// least once a second), which keeps timer updates off the hot path; pongs
+// come every half timeout, so a live peer always moves it in time.
 func (c *Conn) touch() {
 	idle := c.group.cfg.IdleTimeout
 	if idle <= 0 {
@@ -351,7 +352,7 @@ func (c *Conn) touch() {
 	if now.Before(c.nextTouch) {
 		return
 	}
-	c.nextTouch = now.Add(time.Second)
+	c.nextTouch = now.Add(min(idle/4, time.Second))
 	c.mu.Lock()
 	if !c.closeSent {
 		// Once our close frame is out, the close deadline rules instead.
