@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
@@ -94,9 +95,11 @@ func (a *App) routes() error {
 
 	chat := &handlers.Chat{Topic: a.cfg.Topic, Registry: a.registry, Conns: a.conns, Log: a.log}
 	upgrade := websocket.New(chat.Serve, websocket.Config{
-		ReadBufferSize:  256,
-		WriteBufferSize: 256,
-		RecoverHandler:  a.recoverSocket,
+		ReadBufferSize:    256,
+		WriteBufferSize:   256,
+		WriteBufferPool:   &sync.Pool{},
+		EnableCompression: a.cfg.Conn.Compression,
+		RecoverHandler:    a.recoverSocket,
 	})
 	// Every other path, as in the guide: an upgrade becomes a chat socket,
 	// anything else gets "Hello world".

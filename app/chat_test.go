@@ -11,6 +11,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/chatserver/chat/app"
+	"github.com/chatserver/chat/app/wsconn"
 )
 
 const topic = "the-group-chat"
@@ -209,4 +210,38 @@ func TestShutdownClosesSocketsWithGoingAway(t *testing.T) {
 	if n := s.Conns().Stats().Open; n != 0 {
 		t.Errorf("%d connections still open after shutdown", n)
 	}
+}
+
+func TestCompressionNegotiatedAndByteExact(t *testing.T) {
+	s := startServer(t, app.Config{Conn: wsconn.Config{Compression: true}})
+	d := websocket.Dialer{EnableCompression: true, HandshakeTimeout: waitFor}
+	conn, resp, err := d.Dial(s.wsURL(), http.Header{"Cookie": {"username=zip"}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	if ext := resp.Header.Get("Sec-Websocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
+		t.Fatalf("extensions %q: permessage-deflate not negotiated", ext)
+	}
+	zip := &client{t: t, name: "zip", conn: conn}
+	plain := dial(t, s, "plain") // does not offer compression
+	zip.expect("zip has entered the chat")
+	zip.skipTo("plain has entered the chat")
+	plain.expect("plain has entered the chat")
+
+	before := s.Conns().Stats().BytesWritten
+	text := strings.Repeat("compress me please ", 1000) // 19,000 bytes
+	zip.send(text)
+	zip.expect("zip: " + text)
+	plain.expect("zip: " + text)
+	eventually(t, "both deliveries written", func() bool {
+		return s.Conns().Stats().BytesWritten-before > uint64(len(text))
+	})
+	// One copy went out as is, the other compressed to far less.
+	if sent := s.Conns().Stats().BytesWritten - before; sent > uint64(len(text))+1000 {
+		t.Errorf("wrote %d bytes for two deliveries of %d: the compressed one was not compressed",
+			sent, len(text))
+	}
+	zip.send("short")
+	zip.expect("zip: short")
 }

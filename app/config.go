@@ -68,6 +68,7 @@ var envNames = map[string]string{
 	"rate-limit":       "RATE_LIMIT",
 	"rate-burst":       "RATE_BURST",
 	"max-conns":        "MAX_CONNS",
+	"compression":      "COMPRESSION",
 }
 
 // ErrHelp is returned by LoadConfig when -h or -help was asked for.
@@ -143,6 +144,7 @@ func bindFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit,
 		"messages per second per connection, 1008 beyond (0: no limit)")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "messages a connection may send at once above -rate-limit")
+	fs.BoolVar(&c.Compression, "compression", c.Compression, "offer permessage-deflate to clients")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "most open WebSocket connections, 503 beyond (0: no limit)")
 }
 

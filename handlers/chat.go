@@ -24,7 +24,8 @@ type Chat struct {
 // Locals, where the username middleware put it before the upgrade.
 func (h *Chat) Serve(ws *websocket.Conn) {
 	name, _ := ws.Locals(middleware.UsernameKey).(string)
-	c, err := h.Conns.Open(ws.Conn, name)
+	peer := wsconn.Peer{User: name, Extensions: ws.Headers("Sec-Websocket-Extensions")}
+	c, err := h.Conns.Open(ws.Conn, peer)
 	if err != nil {
 		h.Log.Warn("connection refused", "user", name, "remote_addr", ws.IP(), "err", err)
 		return

@@ -1,6 +1,10 @@
 package pubsub
 
-import "github.com/chatserver/chat/app/wsframe"
+import (
+	"sync"
+
+	"github.com/chatserver/chat/app/wsframe"
+)
 
 // Message is one published text message, already encoded as the WebSocket
 // frame a server sends. It is built once per publish and shared, read-only,
@@ -8,6 +12,9 @@ import "github.com/chatserver/chat/app/wsframe"
 type Message struct {
 	frame []byte
 	size  int // payload length; the frame is header + payload
+
+	deflateOnce sync.Once
+	deflated    []byte // the frame for permessage-deflate peers; see Deflated
 }
 
 // NewMessage encodes text as a message.
@@ -28,5 +35,17 @@ func NewPrefixed(prefix string, body []byte) *Message {
 // Frame returns the encoded frame. Callers must not modify it.
 func (m *Message) Frame() []byte { return m.frame }
 
+// Deflated returns the frame for peers that use permessage-deflate: the
+// payload compressed by d on the first call, then shared. Callers must not
+// modify it.
+func (m *Message) Deflated(d *wsframe.Deflater) []byte {
+	m.deflateOnce.Do(func() {
+		m.deflated = d.AppendText(nil, m.payload())
+	})
+	return m.deflated
+}
+
 // Text returns the message's payload.
-func (m *Message) Text() string { return string(m.frame[len(m.frame)-m.size:]) }
+func (m *Message) Text() string { return string(m.payload()) }
+
+func (m *Message) payload() []byte { return m.frame[len(m.frame)-m.size:] }

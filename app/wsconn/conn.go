@@ -50,12 +50,13 @@ const (
 // goroutine is the only reader. Finish waits for the writer, so nothing
 // touches the socket after the handler returns (the library pools its Conn).
 type Conn struct {
-	id    uint64
-	user  string
-	ws    *websocket.Conn
-	raw   net.Conn // the TCP connection under ws; written by the writer only
-	group *Group
-	limit *rate.Limiter // nil: no rate limit
+	id      uint64
+	user    string
+	deflate bool // the peer negotiated permessage-deflate
+	ws      *websocket.Conn
+	raw     net.Conn // the TCP connection under ws; written by the writer only
+	group   *Group
+	limit   *rate.Limiter // nil: no rate limit
 
 	readBuf   *[]byte   // the last message returned by Read; reader only
 	nextTouch time.Time // when to push the idle deadline again; reader only
@@ -89,6 +90,9 @@ func (c *Conn) User() string { return c.user }
 // the queue would pass its limit.
 func (c *Conn) Send(m *pubsub.Message) pubsub.Status {
 	frame := m.Frame()
+	if c.deflate {
+		frame = m.Deflated(&c.group.deflater)
+	}
 	c.mu.Lock()
 	if c.state != open {
 		c.mu.Unlock()

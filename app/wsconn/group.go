@@ -43,6 +43,10 @@ type Config struct {
 	// RateBurst is how many messages a peer may send at once above
 	// RateLimit. Default 5 s worth of RateLimit.
 	RateBurst int
+	// Compression offers permessage-deflate (no context takeover) to peers.
+	// Off by default, as in Bun: on loopback and fast links it costs more
+	// CPU than it saves.
+	Compression bool
 	// MaxConns is how many connections the group holds at once; Open
 	// refuses more with ErrFull. Zero means no limit.
 	MaxConns int
@@ -107,11 +111,12 @@ type counters struct {
 // share. It counts them for the connection limit and closes them all on
 // shutdown. mu guards conns and shutdown; each Conn guards its own state.
 type Group struct {
-	cfg   Config
-	log   *slog.Logger
-	stats counters
-	bufs  bufferPool
-	ids   atomic.Uint64
+	cfg      Config
+	log      *slog.Logger
+	stats    counters
+	bufs     bufferPool
+	deflater wsframe.Deflater
+	ids      atomic.Uint64
 
 	mu       sync.Mutex
 	conns    map[*Conn]struct{}
@@ -140,11 +145,24 @@ func (g *Group) Full() bool {
 	return g.cfg.MaxConns > 0 && len(g.conns) >= g.cfg.MaxConns
 }
 
-// Open takes over a freshly upgraded connection for user. It fails with
-// ErrFull or ErrShutdown, having sent the peer a close frame (1013 or
-// 1001); the caller then just returns.
-func (g *Group) Open(ws *websocket.Conn, user string) (*Conn, error) {
-	c := &Conn{id: g.ids.Add(1), user: user, ws: ws, raw: ws.NetConn(), group: g}
+// Peer is what the upgrade request told about a connection.
+type Peer struct {
+	User       string // the user's name
+	Extensions string // the Sec-WebSocket-Extensions request header
+}
+
+// Open takes over a freshly upgraded connection. It fails with ErrFull or
+// ErrShutdown, having sent the peer a close frame (1013 or 1001); the
+// caller then just returns.
+func (g *Group) Open(ws *websocket.Conn, p Peer) (*Conn, error) {
+	c := &Conn{
+		id:      g.ids.Add(1),
+		user:    p.User,
+		deflate: g.cfg.Compression && wsframe.OffersDeflate(p.Extensions),
+		ws:      ws,
+		raw:     ws.NetConn(),
+		group:   g,
+	}
 	g.mu.Lock()
 	err := g.admitLocked(c)
 	g.mu.Unlock()
