@@ -91,6 +91,8 @@ func (a *App) routes() error {
 		return err
 	}
 	a.fiber.Get("/chat", page)
+	a.fiber.Get("/metrics", handlers.Metrics(a.registry, a.conns))
+	a.fiber.Get("/healthz", handlers.Healthz)
 	a.fiber.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS())}))
 
 	chat := &handlers.Chat{Topic: a.cfg.Topic, Registry: a.registry, Conns: a.conns, Log: a.log}
