@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
@@ -60,6 +61,10 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	}
 	return a, nil
 }
+
+// memoryPeriod is how long publishing must be quiet before freed memory is
+// returned to the operating system.
+const memoryPeriod = 5 * time.Second
 
 func (cfg Config) withDefaults() Config {
 	d := DefaultConfig()
@@ -150,8 +155,19 @@ func (a *App) Registry() *pubsub.Registry { return a.registry }
 // Conns returns the set of open WebSocket connections.
 func (a *App) Conns() *wsconn.Group { return a.conns }
 
-// Serve accepts connections on ln until Shutdown.
+// Serve accepts connections on ln until Shutdown. While it serves, freed
+// memory is returned to the operating system after busy periods.
 func (a *App) Serve(ln net.Listener) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.returnMemory(ctx, memoryPeriod)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
 	return a.fiber.Listener(ln)
 }
 
