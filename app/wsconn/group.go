@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -116,6 +118,7 @@ type Group struct {
 	stats    counters
 	bufs     bufferPool
 	deflater wsframe.Deflater
+	flusher  flusher
 	ids      atomic.Uint64
 
 	mu       sync.Mutex
@@ -163,6 +166,7 @@ func (g *Group) Open(ws *websocket.Conn, p Peer) (*Conn, error) {
 		raw:     ws.NetConn(),
 		group:   g,
 	}
+	c.rc = rawConn(c.raw)
 	g.mu.Lock()
 	err := g.admitLocked(c)
 	g.mu.Unlock()
@@ -266,6 +270,7 @@ func (g *Group) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.Close(CloseGoingAway, "server shutting down")
 	}
+	defer g.flusher.stop()
 	select {
 	case <-g.empty:
 		return nil
@@ -282,4 +287,21 @@ func (g *Group) Shutdown(ctx context.Context) error {
 	case <-time.After(time.Second):
 	}
 	return ctx.Err()
+}
+
+// rawConn returns the file descriptor under a hijacked fasthttp
+// connection, or nil when there is none.
+func rawConn(nc net.Conn) syscall.RawConn {
+	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
+		nc = u.UnsafeConn()
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }

@@ -1,0 +1,98 @@
+package wsconn
+
+import (
+	"runtime"
+	"sync"
+)
+
+// flusher is a small pool of workers, one per processor, that write the
+// pending frames of connections in line. A connection joins the line when
+// its first frame is queued, and rejoins at the back while more keeps
+// coming, so every pass over the line writes all that piled up since the
+// last: under load one write carries many frames, at rest a frame leaves at
+// once. Workers never block on a peer (see Conn.flush).
+//
+// mu guards line, idle and stopped. The workers run from the first push
+// until stop.
+type flusher struct {
+	mu      sync.Mutex
+	wake    sync.Cond
+	line    []*Conn
+	idle    int  // workers waiting for work
+	started bool // the workers are running
+	stopped bool
+	workers sync.WaitGroup
+}
+
+// chunk is how many connections a worker takes from the line at once: small
+// enough to share a big fan-out between workers, large enough to keep the
+// lock quiet.
+const chunk = 32
+
+// push puts c at the back of the line. After stop, c's write side runs on a
+// goroutine of its own instead.
+func (f *flusher) push(c *Conn) {
+	f.mu.Lock()
+	if f.stopped {
+		f.mu.Unlock()
+		go c.writeAll()
+		return
+	}
+	if !f.started {
+		f.startLocked()
+	}
+	f.line = append(f.line, c)
+	wake := f.idle > 0
+	f.mu.Unlock()
+	if wake {
+		f.wake.Signal()
+	}
+}
+
+func (f *flusher) startLocked() {
+	f.started = true
+	f.wake.L = &f.mu
+	n := runtime.GOMAXPROCS(0)
+	f.workers.Add(n)
+	for range n {
+		go f.work()
+	}
+}
+
+func (f *flusher) work() {
+	defer f.workers.Done()
+	var mine []*Conn
+	for {
+		f.mu.Lock()
+		for len(f.line) == 0 && !f.stopped {
+			f.idle++
+			f.wake.Wait()
+			f.idle--
+		}
+		if len(f.line) == 0 {
+			f.mu.Unlock()
+			return // stopped, and the line is empty
+		}
+		k := min(chunk, len(f.line))
+		mine = append(mine[:0], f.line[:k]...)
+		clear(f.line[:k])
+		f.line = f.line[k:]
+		f.mu.Unlock()
+
+		for _, c := range mine {
+			if c.flush() {
+				f.push(c)
+			}
+		}
+		clear(mine)
+	}
+}
+
+// stop lets the workers finish the line and waits for them.
+func (f *flusher) stop() {
+	f.mu.Lock()
+	f.stopped = true
+	f.mu.Unlock()
+	f.wake.Broadcast()
+	f.workers.Wait()
+}
