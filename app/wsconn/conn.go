@@ -64,7 +64,7 @@ type Conn struct {
 	pending   *[]byte // frames not yet handed to the writer; nil when empty
 	queued    int     // bytes in pending plus the batch being written
 	state     state
-	closeSent bool // the close frame has been written
+	closeSent bool           // the close frame has been written
 	writing   bool           // a flusher worker or our own goroutine owns the write side
 	writer    sync.WaitGroup // counts 1 while writing is true
 }
