@@ -28,6 +28,9 @@ func (a *App) returnMemory(ctx context.Context, period time.Duration) {
 		case n != last:
 			busy = true
 		case busy:
+			// Twice: the first collection moves pooled buffers into
+			// sync.Pool's victim cache, the second frees them.
+			debug.FreeOSMemory()
 			debug.FreeOSMemory()
 			busy = false
 		}
