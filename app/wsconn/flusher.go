@@ -79,6 +79,10 @@ func (f *flusher) work() {
 		f.line = f.line[k:]
 		f.mu.Unlock()
 
+		// Let runnable publishers go first: under load, more frames pile
+		// up meanwhile and leave in the same write; at rest this returns
+		// at once.
+		runtime.Gosched()
 		for _, c := range mine {
 			if c.flush() {
 				f.push(c)
