@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,14 +27,23 @@ func deadline() time.Time { return time.Now().Add(waitFor) }
 // server is a chat server running on a real loopback listener.
 type server struct {
 	*app.App
-	addr string // host:port
+	addr string      // host:port
+	log  *testWriter // the server's log
+}
+
+// logs returns what the server has logged so far.
+func (s *server) logs() string {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	return s.log.all.String()
 }
 
 // startServer runs a server with cfg on 127.0.0.1:0 and shuts it down when
 // the test ends. Its log goes to the test's log.
 func startServer(t testing.TB, cfg app.Config) *server {
 	t.Helper()
-	a, err := app.New(cfg, testLogger(t))
+	log, w := newTestLogger(t)
+	a, err := app.New(cfg, log)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
@@ -53,7 +63,7 @@ func startServer(t testing.TB, cfg app.Config) *server {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &server{App: a, addr: ln.Addr().String()}
+	return &server{App: a, addr: ln.Addr().String(), log: w}
 }
 
 func (s *server) wsURL() string { return "ws://" + s.addr + "/" }
@@ -61,9 +71,14 @@ func (s *server) wsURL() string { return "ws://" + s.addr + "/" }
 // testLogger sends log lines to t.Log, and drops them once the test is over
 // (a connection may still log while the server shuts down).
 func testLogger(t testing.TB) *slog.Logger {
+	log, _ := newTestLogger(t)
+	return log
+}
+
+func newTestLogger(t testing.TB) (*slog.Logger, *testWriter) {
 	w := &testWriter{t: t}
 	t.Cleanup(w.stop)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), w
 }
 
 // client is a test's WebSocket client.
@@ -215,16 +230,19 @@ func short(s string) string {
 
 func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }
 
-// testWriter passes log output to t.Log until the test's cleanup runs.
+// testWriter passes log output to t.Log until the test's cleanup runs, and
+// keeps all of it.
 type testWriter struct {
 	t    testing.TB
 	mu   sync.Mutex
 	done bool
+	all  bytes.Buffer
 }
 
 func (w *testWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.all.Write(p)
 	if !w.done {
 		w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	}

@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -214,24 +216,81 @@ func socketGoroutines() []string {
 	return found
 }
 
-func TestNoGoroutineOutlivesItsConnection(t *testing.T) {
-	s := startServer(t, app.Config{})
-	const cycles = 200
-	for i := range cycles {
-		c := dial(t, s, fmt.Sprintf("u%d", i))
-		c.send("hi")
-		c.skipTo(fmt.Sprintf("u%d: hi", i)) // past the previous client's leave
-		if i%2 == 0 {
-			c.close()
-		} else {
-			c.conn.NetConn().(*net.TCPConn).SetLinger(0)
-			c.conn.Close() // abrupt: TCP reset, no close frame
+// httpGoroutines lists the goroutines serving an HTTP connection that has
+// not been upgraded.
+func httpGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var found []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "fasthttp.(*Server).serveConn") {
+			found = append(found, g)
 		}
 	}
-	eventually(t, "every socket handler to return", func() bool {
-		return len(socketGoroutines()) == 0 && s.Conns().Stats().Open == 0
+	return found
+}
+
+// Every way a connection can end leaves nothing behind: no goroutine, no
+// registry entry, no slot in the connection count.
+func TestNoGoroutineOutlivesItsConnection(t *testing.T) {
+	cfg := app.Config{HeaderTimeout: time.Second, Conn: wsconn.Config{IdleTimeout: time.Second}}
+	s := startServer(t, cfg)
+	ends := []struct {
+		name string
+		end  func(t *testing.T, i int)
+	}{
+		{"clean close", func(t *testing.T, i int) {
+			c := dial(t, s, fmt.Sprintf("u%d", i))
+			c.send("hi")
+			c.skipTo(fmt.Sprintf("u%d: hi", i))
+			c.close()
+		}},
+		{"abrupt TCP close", func(t *testing.T, i int) {
+			c := dial(t, s, fmt.Sprintf("u%d", i))
+			c.send("hi")
+			c.conn.NetConn().(*net.TCPConn).SetLinger(0)
+			c.conn.Close() // TCP reset, no close frame
+		}},
+		{"upgrade then silence", func(t *testing.T, i int) {
+			dial(t, s, fmt.Sprintf("u%d", i)) // the idle timeout ends it
+		}},
+		{"headers stop half-way", func(t *testing.T, i int) {
+			conn, err := net.Dial("tcp", s.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { conn.Close() })
+			fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
+		}},
+	}
+	const cycles = 2000
+	for i := range cycles {
+		ends[i%len(ends)].end(t, i)
+	}
+	eventually(t, "every connection to be gone", func() bool {
+		return len(socketGoroutines()) == 0 && len(httpGoroutines()) == 0 &&
+			s.Conns().Stats().Open == 0
 	})
 	if n := s.Registry().SubscriberCount(topic); n != 0 {
 		t.Errorf("%d subscribers left, want 0", n)
 	}
+}
+
+// After Shutdown nothing of the server keeps running.
+func TestShutdownLeavesNothingRunning(t *testing.T) {
+	s := startServer(t, app.Config{})
+	a := dial(t, s, "a")
+	a.skipTo("a has entered the chat")
+	a.send("hi")
+	a.skipTo("a: hi")
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil { // a does not answer: 2 s close timeout
+		t.Fatal(err)
+	}
+	ours := regexp.MustCompile(`chatserver/chat/(app|app/\w+|handlers)\.`)
+	eventually(t, "the server's goroutines to end", func() bool {
+		buf := make([]byte, 1<<20)
+		return !ours.Match(buf[:runtime.Stack(buf, true)])
+	})
 }

@@ -125,3 +125,36 @@ func TestPlainRoutesNeedNoName(t *testing.T) {
 		t.Errorf("got %d %q, want 200 Hello world", status, body)
 	}
 }
+
+func TestPageAndAssetsAreLockedDown(t *testing.T) {
+	a := newApp(t)
+	for _, path := range []string{"/chat", "/static/chat.js", "/static/chat.css"} {
+		t.Run(path, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, "http://example.com"+path, nil)
+			_, header, _ := get(t, a, req)
+			csp := header.Get("Content-Security-Policy")
+			for _, want := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+				}
+			}
+			if strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("Content-Security-Policy %q allows inline code", csp)
+			}
+			if got := header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+			}
+		})
+	}
+}
+
+func TestPageHasNoInlineCode(t *testing.T) {
+	a := newApp(t)
+	req, _ := http.NewRequest(http.MethodGet, "http://example.com/chat", nil)
+	_, _, body := get(t, a, req)
+	for _, bad := range []string{"<script>", "style=", "onclick=", "javascript:"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("page holds inline code %q", bad)
+		}
+	}
+}

@@ -26,9 +26,9 @@ if [ ! -x "$BUN" ]; then
   mkdir -p /tmp/chatbench
   (cd /tmp/chatbench && npm install --no-save @oven/bun-linux-x64@1.4.4 >/dev/null)
 fi
-mkdir -p "$OUT"
-(cd "$ROOT" && go build -o "$OUT/chat" .)
-CHAT=("$OUT/chat" -addr '127.0.0.1:{PORT}' -rate-limit 0)
+mkdir -p "$OUT/bin"
+(cd "$ROOT" && go build -o "$OUT/bin/chat" .)
+CHAT=("$OUT/bin/chat" -addr '127.0.0.1:{PORT}' -rate-limit 0)
 SEED=("$BUN" "$SHARED/seed-server.ts")
 
 OUTDIR=$OUT/bun "$SHARED/run.sh" bun-seed "${SEED[@]}"

@@ -30,28 +30,41 @@ func (h *Chat) Serve(ws *websocket.Conn) {
 		h.Log.Warn("connection refused", "user", name, "remote_addr", ws.IP(), "err", err)
 		return
 	}
+	ws.Locals(ConnIDKey, c.ID())
 	h.Log.Debug("connected", "conn_id", c.ID(), "user", name, "remote_addr", ws.IP())
-	// Deferred so that a panic still takes the connection out of the
-	// registry before the library reuses its Conn.
+	// Deferred, so that after a panic too the connection leaves the
+	// registry and its write side stops before the library reuses its Conn;
+	// Finish runs even if telling the others panics.
+	defer c.Finish()
 	defer h.leave(c)
 
 	h.Registry.Subscribe(h.Topic, c)
 	h.Registry.Publish(h.Topic, pubsub.NewMessage(name+" has entered the chat"))
 	prefix := name + ": "
+	var msg pubsub.Message // reused: subscribers copy the frame
 	for {
 		text, err := c.Read()
 		if err != nil {
 			h.Log.Debug("disconnected", "conn_id", c.ID(), "user", name, "err", err)
 			return
 		}
-		h.Registry.Publish(h.Topic, pubsub.NewPrefixed(prefix, text))
+		msg.Set(prefix, text)
+		h.Registry.Publish(h.Topic, &msg)
+		msg.Trim(keepMessage)
 	}
 }
 
 // leave unsubscribes c first, so that its own leave line is not queued for
-// it, then tells the others and waits for c's writer to finish.
+// it, then tells the others.
 func (h *Chat) leave(c *wsconn.Conn) {
 	h.Registry.UnsubscribeAll(c)
 	h.Registry.Publish(h.Topic, pubsub.NewMessage(c.User()+" has left the chat"))
-	c.Finish()
 }
+
+// keepMessage is the largest message buffer a connection keeps between
+// messages; chat lines fit, and an idle connection holds nothing larger.
+const keepMessage = 512
+
+// ConnIDKey is the Locals key under which Serve keeps the connection's id,
+// for the panic handler's log line.
+const ConnIDKey = "conn_id"

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"net"
 	"net/url"
 	"strings"
 
@@ -57,5 +58,5 @@ func normalOrigin(origin string) string {
 			return ""
 		}
 	}
-	return u.Scheme + "://" + u.Hostname() + ":" + port
+	return u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port)
 }

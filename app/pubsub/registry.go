@@ -16,7 +16,8 @@ import (
 // Send is called with the registry's read lock held, possibly from many
 // publishing goroutines at once. It must not block and must not call back
 // into the registry: it queues the message for the subscriber's own writer,
-// or refuses it, and reports which.
+// or refuses it, and reports which. It must not keep m after returning
+// (copy the frame): the publisher reuses it.
 type Subscriber interface {
 	Send(m *Message) Status
 }
@@ -206,25 +207,32 @@ func (r *Registry) Publish(name string, m *Message) Result {
 // ws.publish, which skips the publishing socket). A nil except skips
 // nobody.
 func (r *Registry) PublishExcept(name string, m *Message, except Subscriber) Result {
+	res := r.sendAll(name, m, except)
+	r.count(res)
+	return res
+}
+
+func (r *Registry) sendAll(name string, m *Message, except Subscriber) Result {
 	var res Result
 	r.mu.RLock()
-	if t := r.topics[name]; t != nil {
-		for _, s := range t.subs {
-			if s == except {
-				continue
-			}
-			switch s.Send(m) {
-			case Queued:
-				res.Delivered++
-			case Dropped:
-				res.Dropped++
-			case ClosedSlow:
-				res.Closed++
-			}
+	defer r.mu.RUnlock() // also when a subscriber panics
+	t := r.topics[name]
+	if t == nil {
+		return res
+	}
+	for _, s := range t.subs {
+		if s == except {
+			continue
+		}
+		switch s.Send(m) {
+		case Queued:
+			res.Delivered++
+		case Dropped:
+			res.Dropped++
+		case ClosedSlow:
+			res.Closed++
 		}
 	}
-	r.mu.RUnlock()
-	r.count(res)
 	return res
 }
 

@@ -18,6 +18,7 @@ package wsconn
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -56,9 +57,11 @@ type Conn struct {
 	group   *Group
 	limit   *rate.Limiter // nil: no rate limit
 
-	readBuf   *[]byte   // the last message returned by Read; reader only
-	nextTouch time.Time // when to push the idle deadline again; reader only
-	ping      *time.Timer
+	readBuf *[]byte     // the last message returned by Read; reader only
+	ping    *time.Timer // runs keepAlive
+	ticks   int         // keepAlive's count; guarded by mu
+	active  atomic.Bool // the peer sent something since the last keepAlive
+	closing atomic.Bool // state is not open: read without the lock
 
 	mu        sync.Mutex
 	pending   *[]byte // frames not yet handed to the writer; nil when empty
@@ -133,12 +136,18 @@ func (c *Conn) Abort() {
 	_ = c.raw.SetWriteDeadline(past)
 }
 
+// setStateLocked moves the connection on to state s, which is never open.
+func (c *Conn) setStateLocked(s state) {
+	c.state = s
+	c.closing.Store(true)
+}
+
 // echoClose answers the peer's close frame, as the library's close handler
 // would, but through our writer. It runs on the reader goroutine.
 func (c *Conn) echoClose(code int, _ string) error {
 	c.mu.Lock()
 	if c.state == open {
-		c.state = closing
+		c.setStateLocked(closing)
 		if code == websocket.CloseNoStatusReceived {
 			c.appendLocked(wsframe.AppendHeader(nil, wsframe.OpClose, 0))
 		} else {
@@ -153,7 +162,7 @@ func (c *Conn) closeLocked(code int, reason string) {
 	if c.state != open {
 		return
 	}
-	c.state = closing
+	c.setStateLocked(closing)
 	c.appendLocked(wsframe.AppendClose(nil, code, reason))
 }
 
@@ -163,9 +172,7 @@ func (c *Conn) closeLocked(code int, reason string) {
 // unsubscribing the connection, before it returns.
 func (c *Conn) Finish() {
 	c.mu.Lock()
-	if c.state != done {
-		c.state = done
-	}
+	c.setStateLocked(done)
 	if c.ping != nil {
 		c.ping.Stop()
 	}

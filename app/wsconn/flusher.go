@@ -84,7 +84,7 @@ func (f *flusher) work() {
 		// at once.
 		runtime.Gosched()
 		for _, c := range mine {
-			if c.flush() {
+			if c.safeFlush() {
 				f.push(c)
 			}
 		}

@@ -30,8 +30,8 @@ type Config struct {
 	// larger one closes the connection with 1009. Default 64 KiB.
 	MaxMessage int
 	// IdleTimeout closes a connection from which nothing, not even a pong,
-	// has arrived for this long; pings go out at half this period. Default
-	// 120 s; negative means never.
+	// has arrived for this long (give or take a quarter); pings go out at
+	// half this period. Default 120 s; negative means never.
 	IdleTimeout time.Duration
 	// WriteTimeout bounds each write to a peer. Default 10 s.
 	WriteTimeout time.Duration
@@ -40,21 +40,24 @@ type Config struct {
 	CloseTimeout time.Duration
 	// RateLimit is how many messages per second a peer may send, on
 	// average; beyond it (and its burst) the connection is closed with
-	// 1008 "rate limit". Zero means no limit.
+	// 1008 "rate limit". Zero means no limit; DefaultConfig, and so the
+	// command line, sets 100.
 	RateLimit float64
 	// RateBurst is how many messages a peer may send at once above
-	// RateLimit. Default 5 s worth of RateLimit.
+	// RateLimit. Zero means 5 s worth of RateLimit (500 at 100/s).
 	RateBurst int
 	// Compression offers permessage-deflate (no context takeover) to peers.
 	// Off by default, as in Bun: on loopback and fast links it costs more
 	// CPU than it saves.
 	Compression bool
 	// MaxConns is how many connections the group holds at once; Open
-	// refuses more with ErrFull. Zero means no limit.
+	// refuses more with ErrFull. Zero means no limit; DefaultConfig, and so
+	// the command line, sets 20,000.
 	MaxConns int
 }
 
-// DefaultConfig returns the defaults.
+// DefaultConfig returns the defaults: those of the zero fields, and a rate
+// limit and a connection limit, which the zero value leaves off.
 func DefaultConfig() Config {
 	return Config{
 		QueueLimit:   1 << 20,
@@ -62,6 +65,8 @@ func DefaultConfig() Config {
 		IdleTimeout:  120 * time.Second,
 		WriteTimeout: 10 * time.Second,
 		CloseTimeout: 2 * time.Second,
+		RateLimit:    100,
+		MaxConns:     20000,
 	}
 }
 
@@ -194,10 +199,10 @@ func (g *Group) Open(ws *websocket.Conn, p Peer) (*Conn, error) {
 		c.touch()
 		return nil
 	})
-	if g.cfg.IdleTimeout > 0 {
-		c.touch()
+	if idle := g.cfg.IdleTimeout; idle > 0 {
+		_ = ws.SetReadDeadline(time.Now().Add(idle))
 		c.mu.Lock()
-		c.ping = time.AfterFunc(g.pingPeriod(), c.sendPing)
+		c.ping = time.AfterFunc(idle/4, c.keepAlive)
 		c.mu.Unlock()
 	}
 	return c, nil
@@ -233,8 +238,6 @@ func (g *Group) signalEmptyLocked() {
 		close(g.empty)
 	}
 }
-
-func (g *Group) pingPeriod() time.Duration { return g.cfg.IdleTimeout / 2 }
 
 // Stats returns the group's figures. It takes each connection's lock in
 // turn to add up the queues, so it is meant for scrapes, not hot paths.

@@ -17,8 +17,8 @@ import (
 // on reading, discarding data, until the closing handshake ends. A non-nil
 // error therefore always means the connection is finished.
 func (c *Conn) Read() ([]byte, error) {
-	c.releaseReadBuf()
 	for {
+		c.releaseReadBuf() // an idle connection holds no read buffer
 		typ, r, err := c.ws.NextReader()
 		if err != nil {
 			return nil, err
@@ -102,41 +102,31 @@ func (c *Conn) releaseReadBuf() {
 	}
 }
 
-func (c *Conn) isClosing() bool {
+func (c *Conn) isClosing() bool { return c.closing.Load() }
+
+// touch records that the peer has shown it is there. It costs one atomic
+// store, so it can run for every frame; the idle keeper (keepAlive) moves
+// the read deadline.
+func (c *Conn) touch() { c.active.Store(true) }
+
+// keepAlive runs on the connection's timer every quarter of the idle
+// timeout. If the peer has sent anything since the last tick, the read
+// deadline moves to a full timeout from now; so a peer is dropped between
+// one and one and a quarter timeouts after it last sent anything. Every
+// second tick it queues a ping, which a live peer answers with a pong.
+func (c *Conn) keepAlive() {
+	idle := c.group.cfg.IdleTimeout
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.state != open
-}
-
-// touch pushes the idle deadline forward after the peer has shown it is
-// there. It moves the deadline at most every quarter of the timeout (and at
-// least once a second), which keeps timer updates off the hot path; pongs
-// come every half timeout, so a live peer always moves it in time.
-func (c *Conn) touch() {
-	idle := c.group.cfg.IdleTimeout
-	if idle <= 0 {
-		return
-	}
-	now := time.Now()
-	if now.Before(c.nextTouch) {
-		return
-	}
-	c.nextTouch = now.Add(min(idle/4, time.Second))
-	c.mu.Lock()
-	if !c.closeSent {
+	if c.active.Swap(false) && !c.closeSent {
 		// Once our close frame is out, the close deadline rules instead.
-		_ = c.ws.SetReadDeadline(now.Add(idle))
+		_ = c.ws.SetReadDeadline(time.Now().Add(idle))
 	}
-	c.mu.Unlock()
-}
-
-// sendPing runs on the ping timer: it queues a ping, which a live peer
-// answers with a pong that pushes the idle deadline forward.
-func (c *Conn) sendPing() {
-	c.queueControl(wsframe.AppendPing(nil))
-	c.mu.Lock()
-	if c.state == open {
-		c.ping.Reset(c.group.pingPeriod())
+	if c.state != open {
+		return
 	}
-	c.mu.Unlock()
+	if c.ticks++; c.ticks%2 == 0 {
+		c.appendLocked(wsframe.AppendPing(nil))
+	}
+	c.ping.Reset(idle / 4)
 }

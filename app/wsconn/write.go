@@ -1,6 +1,8 @@
 package wsconn
 
 import (
+	"fmt"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
@@ -62,10 +64,32 @@ func (c *Conn) flush() (again bool) {
 	return c.wrote(n, err)
 }
 
+// safeFlush is flush on a flusher worker, which serves every connection:
+// a panic is logged and fails this connection only.
+func (c *Conn) safeFlush() (again bool) {
+	defer c.recoverWriter()
+	return c.flush()
+}
+
+// recoverWriter, deferred on the write side, turns a panic into the
+// failure of this connection, logged at Error.
+func (c *Conn) recoverWriter() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	c.group.log.Error("panic in connection writer", "conn_id", c.id, "err", fmt.Sprint(v),
+		"stack", string(debug.Stack()))
+	c.mu.Lock()
+	c.failLocked()
+	c.mu.Unlock()
+}
+
 // writeLoop owns the write side of a connection whose socket filled up: it
 // finishes batch from offset off, then writes what else is pending, each
 // write bounded by WriteTimeout, and ends once the queue is empty.
 func (c *Conn) writeLoop(batch *[]byte, off int) {
+	defer c.recoverWriter()
 	for {
 		n, err := c.blockingWrite((*batch)[off:])
 		c.group.bufs.put(batch)
@@ -163,7 +187,7 @@ func (c *Conn) count(n int) {
 // the handler returns.
 func (c *Conn) failLocked() {
 	c.discardPendingLocked()
-	c.state = done
+	c.setStateLocked(done)
 	if c.writing {
 		c.writing = false
 		c.writer.Done()
