@@ -44,19 +44,20 @@ func Origin(allowed []string) fiber.Handler {
 // scheme's default port made explicit, or "" when it is not an origin.
 func normalOrigin(origin string) string {
 	u, err := url.Parse(strings.ToLower(origin))
-	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.User != nil {
+	if err != nil || u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.User != nil {
 		return ""
 	}
-	port := u.Port()
-	if port == "" {
-		switch u.Scheme {
-		case "http", "ws":
-			port = "80"
-		case "https", "wss":
-			port = "443"
-		default:
-			return ""
-		}
+	var port string
+	switch u.Scheme {
+	case "http", "ws":
+		port = "80"
+	case "https", "wss":
+		port = "443"
+	default:
+		return ""
+	}
+	if p := u.Port(); p != "" {
+		port = p
 	}
 	return u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port)
 }
