@@ -16,6 +16,7 @@ import (
 
 const topic = "the-group-chat"
 
+// Strict: the join is the very first message each one gets.
 func TestJoinSeenBySelfAndOthers(t *testing.T) {
 	s := startServer(t, app.Config{})
 	alice := dial(t, s, "alice")
@@ -27,11 +28,8 @@ func TestJoinSeenBySelfAndOthers(t *testing.T) {
 
 func TestMessageReachesEveryoneIncludingSender(t *testing.T) {
 	s := startServer(t, app.Config{})
-	alice := dial(t, s, "alice")
-	alice.expect("alice has entered the chat")
-	bob := dial(t, s, "bob")
-	bob.expect("bob has entered the chat")
-	alice.expect("bob has entered the chat")
+	alice := joined(t, s, "alice")
+	bob := joined(t, s, "bob", alice)
 
 	alice.send("hello bob")
 	alice.expect("alice: hello bob")
@@ -40,11 +38,8 @@ func TestMessageReachesEveryoneIncludingSender(t *testing.T) {
 
 func TestLeaveSeenByOthersOnly(t *testing.T) {
 	s := startServer(t, app.Config{})
-	alice := dial(t, s, "alice")
-	alice.expect("alice has entered the chat")
-	bob := dial(t, s, "bob")
-	bob.expect("bob has entered the chat")
-	alice.expect("bob has entered the chat")
+	alice := joined(t, s, "alice")
+	bob := joined(t, s, "bob", alice)
 
 	bob.close() // fails if anything but the close answer reaches bob
 	alice.expect("bob has left the chat")
@@ -69,11 +64,8 @@ func TestNewcomerGetsNoHistory(t *testing.T) {
 
 func TestBackToBackMessagesArriveCompleteAndInOrder(t *testing.T) {
 	s := startServer(t, app.Config{})
-	alice := dial(t, s, "alice")
-	alice.expect("alice has entered the chat")
-	bob := dial(t, s, "bob")
-	bob.expect("bob has entered the chat")
-	alice.expect("bob has entered the chat")
+	alice := joined(t, s, "alice")
+	bob := joined(t, s, "bob", alice)
 
 	const n = 200
 	for i := range n {
@@ -224,10 +216,8 @@ func TestCompressionNegotiatedAndByteExact(t *testing.T) {
 		t.Fatalf("extensions %q: permessage-deflate not negotiated", ext)
 	}
 	zip := &client{t: t, name: "zip", conn: conn}
-	plain := dial(t, s, "plain") // does not offer compression
 	zip.expect("zip has entered the chat")
-	zip.skipTo("plain has entered the chat")
-	plain.expect("plain has entered the chat")
+	plain := joined(t, s, "plain", zip) // does not offer compression
 
 	before := s.Conns().Stats().BytesWritten
 	text := strings.Repeat("compress me please ", 1000) // 19,000 bytes

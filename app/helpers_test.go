@@ -110,6 +110,17 @@ func dialHeader(t testing.TB, url, name string, h http.Header) *client {
 	return c
 }
 
+// joined dials name and waits until everyone in others has seen it join.
+func joined(t *testing.T, s *server, name string, others ...*client) *client {
+	t.Helper()
+	c := dial(t, s, name)
+	c.skipTo(name + " has entered the chat")
+	for _, o := range others {
+		o.skipTo(name + " has entered the chat")
+	}
+	return c
+}
+
 // send sends text as one text message.
 func (c *client) send(text string) {
 	c.t.Helper()

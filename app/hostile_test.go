@@ -16,17 +16,6 @@ import (
 	"github.com/chatserver/chat/app/wsconn"
 )
 
-// joined dials name and waits until everyone in others has seen it join.
-func joined(t *testing.T, s *server, name string, others ...*client) *client {
-	t.Helper()
-	c := dial(t, s, name)
-	c.skipTo(name + " has entered the chat")
-	for _, o := range others {
-		o.skipTo(name + " has entered the chat")
-	}
-	return c
-}
-
 func TestRefusedFramesCloseWithTheirCode(t *testing.T) {
 	for _, tc := range []struct {
 		name    string

@@ -118,6 +118,9 @@ func (c *Conn) keepAlive() {
 	idle := c.group.cfg.IdleTimeout
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.state == done {
+		return // Finish has run, or is about to: hands off ws
+	}
 	if c.active.Swap(false) && !c.closeSent {
 		// Once our close frame is out, the close deadline rules instead.
 		_ = c.ws.SetReadDeadline(time.Now().Add(idle))

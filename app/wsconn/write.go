@@ -183,16 +183,19 @@ func (c *Conn) count(n int) {
 }
 
 // failLocked gives up on a socket that could not be written: what is queued
-// is dropped, the write side is released, and the reader is woken so that
-// the handler returns.
+// is dropped, the reader is woken so that the handler returns, and the
+// write side is released. Only the owner of the write side calls it. Once
+// the write side is released the handler may return and the library reuse
+// its Conn, so nothing here touches ws after that.
 func (c *Conn) failLocked() {
 	c.discardPendingLocked()
 	c.setStateLocked(done)
-	if c.writing {
-		c.writing = false
-		c.writer.Done()
+	if !c.writing {
+		return // already released
 	}
 	_ = c.ws.SetReadDeadline(time.Unix(1, 0))
+	c.writing = false
+	c.writer.Done()
 }
 
 // queueControl queues a ping or pong, which does not count against the queue
