@@ -40,11 +40,26 @@ func Origin(allowed []string) fiber.Handler {
 	}
 }
 
+// plainHost reports whether h is a host name or IP address as browsers send
+// it in Origin: ASCII letters, digits, '.', '-', and ':' for IPv6.
+func plainHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	for _, r := range h {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == ':'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // normalOrigin returns origin as lowercase "scheme://host:port" with the
 // scheme's default port made explicit, or "" when it is not an origin.
 func normalOrigin(origin string) string {
 	u, err := url.Parse(strings.ToLower(origin))
-	if err != nil || u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.User != nil {
+	if err != nil || !plainHost(u.Hostname()) || (u.Path != "" && u.Path != "/") || u.User != nil {
 		return ""
 	}
 	var port string
