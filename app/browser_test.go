@@ -50,6 +50,15 @@ func TestBrowserChat(t *testing.T) {
 	if got := eval[string](alice, `document.cookie`); !strings.Contains(got, "username=alice") {
 		t.Errorf("alice: document.cookie is %q, want it to contain %q", got, "username=alice")
 	}
+
+	// The page says when the connection is lost.
+	sctx, scancel := context.WithTimeout(context.Background(), waitFor)
+	defer scancel()
+	if err := s.Shutdown(sctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	lost := "Connection lost (server shutting down). Reload the page to reconnect."
+	alice.waitUntil(`(want) => `+statusJS+` === want`, statusJS, lost)
 }
 
 // browser is one headless Chromium with a profile of its own, showing one
