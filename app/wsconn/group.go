@@ -176,13 +176,12 @@ func (g *Group) Open(ws *websocket.Conn, p Peer) (*Conn, error) {
 	err := g.admitLocked(c)
 	g.mu.Unlock()
 	if err != nil {
-		code := CloseTryAgainLater
+		code, reason := CloseTryAgainLater, "too many connections"
 		if errors.Is(err, ErrShutdown) {
-			code = CloseGoingAway
+			code, reason = CloseGoingAway, "server shutting down"
 		}
 		deadline := time.Now().Add(g.cfg.WriteTimeout)
-		_ = ws.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(code, err.Error()), deadline)
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
 		return nil, err
 	}
 
