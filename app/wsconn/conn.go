@@ -36,7 +36,6 @@ const (
 	CloseInvalidPayload  = 1007
 	ClosePolicyViolation = 1008
 	CloseMessageTooBig   = 1009
-	CloseInternalError   = 1011
 	CloseTryAgainLater   = 1013
 )
 

@@ -142,9 +142,6 @@ func NewGroup(cfg Config, log *slog.Logger) *Group {
 	}
 }
 
-// Config returns the group's configuration, defaults filled in.
-func (g *Group) Config() Config { return g.cfg }
-
 // Full reports whether the group is at its connection limit, so that an
 // upgrade can be refused before it happens.
 func (g *Group) Full() bool {
