@@ -19,7 +19,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -51,8 +50,8 @@ type Conn struct {
 	user    string
 	deflate bool // the peer negotiated permessage-deflate
 	ws      *websocket.Conn
-	raw     net.Conn        // the TCP connection under ws; for writes only
-	rc      syscall.RawConn // raw's file descriptor, for writes that never wait; nil if none
+	raw     net.Conn // the TCP connection under ws; for writes only
+	fd      int      // raw's file descriptor, for writes that never wait; -1 if none
 	group   *Group
 	limit   *rate.Limiter // nil: no rate limit
 

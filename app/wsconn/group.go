@@ -168,7 +168,7 @@ func (g *Group) Open(ws *websocket.Conn, p Peer) (*Conn, error) {
 		raw:     ws.NetConn(),
 		group:   g,
 	}
-	c.rc = rawConn(c.raw)
+	c.fd = rawFD(c.raw)
 	g.mu.Lock()
 	err := g.admitLocked(c)
 	g.mu.Unlock()
@@ -288,19 +288,23 @@ func (g *Group) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// rawConn returns the file descriptor under a hijacked fasthttp
-// connection, or nil when there is none.
-func rawConn(nc net.Conn) syscall.RawConn {
+// rawFD returns the file descriptor under a hijacked fasthttp connection,
+// or -1 when there is none (a test double).
+func rawFD(nc net.Conn) int {
 	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
 		nc = u.UnsafeConn()
 	}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return nil
+		return -1
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return -1
 	}
-	return rc
+	fd := -1
+	if rc.Control(func(f uintptr) { fd = int(f) }) != nil {
+		return -1
+	}
+	return fd
 }
