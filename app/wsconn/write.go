@@ -138,7 +138,7 @@ func (c *Conn) wrote(n int, err error) (more bool) {
 // waiting. Without a raw socket (a test double), it writes nothing and the
 // connection falls back to its own goroutine.
 //
-// It calls write(2) on the descriptor directly, without the runtime's
+// It calls sendto(2) on the descriptor directly, without the runtime's
 // syscall bookkeeping: the socket is non-blocking, so the call never waits,
 // and at a few million writes a second that bookkeeping is a cost of its
 // own. The descriptor stays open while we own the write side: the server
@@ -149,8 +149,8 @@ func (c *Conn) tryWrite(b []byte) (int, error) {
 	}
 	n := 0
 	for n < len(b) {
-		m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.fd),
-			uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
+		m, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(c.fd),
+			uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n), sendFlags, 0, 0)
 		switch {
 		case e == 0:
 			n += int(m)
@@ -166,6 +166,10 @@ func (c *Conn) tryWrite(b []byte) (int, error) {
 	c.count(n)
 	return n, nil
 }
+
+// sendFlags: never wait, and report a closed peer as EPIPE rather than by
+// SIGPIPE. sendto(2) rather than write(2) also skips the file layer.
+const sendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
 
 // blockingWrite writes all of b, waiting at most WriteTimeout.
 func (c *Conn) blockingWrite(b []byte) (int, error) {
