@@ -1,8 +1,8 @@
 package app_test
 
 import (
-	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -109,11 +109,12 @@ func TestMalformedUpgradesGet4xx(t *testing.T) {
 	a := newApp(t)
 	for _, tc := range []struct {
 		name   string
+		method string
 		header map[string]string
 	}{
-		{"no key", map[string]string{"Sec-WebSocket-Key": ""}},
-		{"wrong version", map[string]string{"Sec-WebSocket-Version": "8"}},
-		{"not GET", nil},
+		{"no key", http.MethodGet, map[string]string{"Sec-WebSocket-Key": ""}},
+		{"wrong version", http.MethodGet, map[string]string{"Sec-WebSocket-Version": "8"}},
+		{"not GET", http.MethodPost, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := map[string]string{"Cookie": "username=alice"}
@@ -121,9 +122,7 @@ func TestMalformedUpgradesGet4xx(t *testing.T) {
 				h[k] = v
 			}
 			req := upgradeRequest("/", h)
-			if tc.name == "not GET" {
-				req.Method = http.MethodPost
-			}
+			req.Method = tc.method
 			status, _, _ := get(t, a, req)
 			if status < 400 || status > 499 {
 				t.Errorf("status %d, want a 4xx", status)
@@ -142,11 +141,15 @@ func TestHalfSentRequestIsCutOff(t *testing.T) {
 	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\n", s.addr)
 	_ = conn.SetReadDeadline(deadline())
 	start := time.Now()
-	rest, err := bufio.NewReader(conn).ReadString('\n')
+	// Whatever the server answers, it must then close the connection.
+	answer, err := io.ReadAll(conn)
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("connection still open after %v", waitFor)
+		t.Fatalf("connection still open after %v (got %q)", waitFor, answer)
 	}
-	t.Logf("server ended the connection after %v (%q, %v)", time.Since(start), rest, err)
+	if !strings.HasPrefix(string(answer), "HTTP/1.1 408") {
+		t.Errorf("answer %q, want 408 Request Timeout before the close", answer)
+	}
+	t.Logf("server ended the connection after %v (%q, %v)", time.Since(start), answer, err)
 }
 
 func TestTooManyConnections(t *testing.T) {
@@ -189,7 +192,11 @@ func TestPanicEndsOnlyThatConnection(t *testing.T) {
 	alice.send("boom") // alice's handler publishes it, and panics
 	_ = alice.conn.SetReadDeadline(deadline())
 	for {
-		if _, _, err := alice.conn.ReadMessage(); err != nil {
+		_, _, err := alice.conn.ReadMessage()
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("alice's connection still open after the panic")
+		}
+		if err != nil {
 			break // connection ended
 		}
 	}
