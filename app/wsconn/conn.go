@@ -2,13 +2,13 @@
 // side that checks what the peer sends, and a write side that sends what the
 // registry publishes without ever making a publisher wait.
 //
-// Writes bypass the WebSocket library: publishers append already-encoded
-// frames to a per-connection buffer bounded in bytes, and the group's
-// flusher writes each connection's whole buffer with one system call,
-// without ever waiting on a peer (write.go). Pongs, pings and close frames
-// go through the same buffer, so frames never interleave on the socket.
-// Reads stay with the library, which owns the buffered reader in front of
-// the socket (read.go).
+// The library does the upgrade; after it, both sides bypass the library.
+// Writes: publishers append already-encoded frames to a per-connection
+// buffer bounded in bytes, and the group's flusher writes each connection's
+// whole buffer with one system call, without ever waiting on a peer
+// (write.go). Pongs, pings and close frames go through the same buffer, so
+// frames never interleave on the socket. Reads: the connection's goroutine
+// parses the peer's frames from the socket itself (read.go).
 //
 // A subscriber gets every message in order or is disconnected: when its
 // queue would pass the limit, it is closed with 1008 "slow consumer" (or,
@@ -19,6 +19,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -31,6 +32,7 @@ import (
 // Close codes we send (RFC 6455, section 7.4.1).
 const (
 	CloseGoingAway       = 1001
+	CloseProtocolError   = 1002
 	CloseUnsupportedData = 1003
 	CloseInvalidPayload  = 1007
 	ClosePolicyViolation = 1008
@@ -55,7 +57,17 @@ type Conn struct {
 	group   *Group
 	limit   *rate.Limiter // nil: no rate limit
 
-	readBuf *[]byte     // the last message returned by Read; reader only
+	rc     syscall.RawConn    // raw's socket, for reads; nil: read through raw
+	readFn func(uintptr) bool // c.readSome, for rc.Read
+	in     *[]byte            // bytes read, parsed up to inPos; nil when none
+	inPos  int
+	skip   int     // bytes of a refused frame still to discard
+	msg    *[]byte // a fragmented or compressed message being put together
+	msgOp  byte    // the opcode of the message in progress; 0: none
+	msgZip bool    // that message is compressed
+	nread  int     // readSome's result
+	rerr   syscall.Errno
+
 	ping    *time.Timer // runs keepAlive
 	ticks   int         // keepAlive's count; guarded by mu
 	active  atomic.Bool // the peer sent something since the last keepAlive
@@ -140,20 +152,19 @@ func (c *Conn) setStateLocked(s state) {
 	c.closing.Store(true)
 }
 
-// echoClose answers the peer's close frame, as the library's close handler
-// would, but through our writer. It runs on the reader goroutine.
-func (c *Conn) echoClose(code int, _ string) error {
+// echoClose answers the peer's close frame with its code. It runs on the
+// reader goroutine.
+func (c *Conn) echoClose(code int) {
 	c.mu.Lock()
 	if c.state == open {
 		c.setStateLocked(closing)
-		if code == websocket.CloseNoStatusReceived {
+		if code == wsframe.CloseNoStatus {
 			c.appendLocked(wsframe.AppendHeader(nil, wsframe.OpClose, 0))
 		} else {
 			c.appendLocked(wsframe.AppendClose(nil, code, ""))
 		}
 	}
 	c.mu.Unlock()
-	return nil
 }
 
 func (c *Conn) closeLocked(code int, reason string) {
@@ -177,6 +188,6 @@ func (c *Conn) Finish() {
 	c.mu.Unlock()
 
 	c.writer.Wait()
-	c.releaseReadBuf()
+	c.dropRead()
 	c.group.remove(c)
 }

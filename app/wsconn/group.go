@@ -123,6 +123,7 @@ type Group struct {
 	stats    counters
 	bufs     bufferPool
 	deflater wsframe.Deflater
+	inflater wsframe.Inflater
 	flusher  flusher
 	ids      atomic.Uint64
 
@@ -168,7 +169,8 @@ func (g *Group) Open(ws *websocket.Conn, p Peer) (*Conn, error) {
 		raw:     ws.NetConn(),
 		group:   g,
 	}
-	c.fd = rawFD(c.raw)
+	c.fd, c.rc = rawSocket(c.raw)
+	c.readFn = c.readSome
 	g.mu.Lock()
 	err := g.admitLocked(c)
 	g.mu.Unlock()
@@ -185,16 +187,7 @@ func (g *Group) Open(ws *websocket.Conn, p Peer) (*Conn, error) {
 	if g.cfg.RateLimit > 0 {
 		c.limit = rate.NewLimiter(rate.Limit(g.cfg.RateLimit), g.cfg.RateBurst)
 	}
-	ws.SetCloseHandler(c.echoClose)
-	ws.SetPingHandler(func(data string) error {
-		c.queueControl(wsframe.AppendPong(nil, data))
-		c.touch()
-		return nil
-	})
-	ws.SetPongHandler(func(string) error {
-		c.touch()
-		return nil
-	})
+	c.takeBuffered()
 	if idle := g.cfg.IdleTimeout; idle > 0 {
 		_ = ws.SetReadDeadline(time.Now().Add(idle))
 		c.mu.Lock()
@@ -288,23 +281,24 @@ func (g *Group) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// rawFD returns the file descriptor under a hijacked fasthttp connection,
-// or -1 when there is none (a test double).
-func rawFD(nc net.Conn) int {
+// rawSocket returns the file descriptor and the raw socket under a
+// hijacked fasthttp connection, or -1 and nil when there are none (not a
+// TCP connection).
+func rawSocket(nc net.Conn) (int, syscall.RawConn) {
 	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
 		nc = u.UnsafeConn()
 	}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return -1
+		return -1, nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return -1
+		return -1, nil
 	}
 	fd := -1
 	if rc.Control(func(f uintptr) { fd = int(f) }) != nil {
-		return -1
+		return -1, nil
 	}
-	return fd
+	return fd, rc
 }

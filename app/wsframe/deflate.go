@@ -3,6 +3,8 @@ package wsframe
 import (
 	"bytes"
 	"compress/flate"
+	"errors"
+	"io"
 	"strings"
 	"sync"
 )
@@ -58,4 +60,47 @@ func OffersDeflate(extensions string) bool {
 		}
 	}
 	return false
+}
+
+// Inflater decompresses the messages of peers that negotiated
+// permessage-deflate. It keeps a pool of decompressors, which are costly
+// to build. The zero value is ready to use.
+type Inflater struct {
+	pool sync.Pool // of io.ReadCloser that are also flate.Resetter
+}
+
+// ErrTooBig is a message that inflates to more than the limit.
+var ErrTooBig = errors.New("message too big")
+
+// deflateTail ends a message's deflate stream: RFC 7692 drops the empty
+// block 00 00 ff ff from the end of every message, and a final empty
+// stored block after it makes the reader stop there.
+const deflateTail = "\x00\x00\xff\xff\x01\x00\x00\xff\xff"
+
+// Append inflates the payload of a compressed message onto dst, failing
+// with ErrTooBig once dst would grow past limit bytes.
+func (f *Inflater) Append(dst, payload []byte, limit int) ([]byte, error) {
+	src := io.MultiReader(bytes.NewReader(payload), strings.NewReader(deflateTail))
+	fr, _ := f.pool.Get().(io.ReadCloser)
+	if fr == nil {
+		fr = flate.NewReader(src)
+	} else if err := fr.(flate.Resetter).Reset(src, nil); err != nil {
+		return dst, err
+	}
+	defer f.pool.Put(fr)
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := fr.Read(dst[len(dst):min(cap(dst), limit+1)])
+		dst = dst[:len(dst)+n]
+		switch {
+		case len(dst) > limit:
+			return dst, ErrTooBig
+		case err == io.EOF:
+			return dst, nil
+		case err != nil:
+			return dst, err
+		}
+	}
 }

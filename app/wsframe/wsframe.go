@@ -61,8 +61,8 @@ func AppendPing(dst []byte) []byte {
 	return AppendHeader(dst, OpPing, 0)
 }
 
-// AppendPong appends a pong frame that echoes data to dst. The library has
+// AppendPong appends a pong frame that echoes data to dst. The reader has
 // already refused pings longer than MaxControlPayload.
-func AppendPong(dst []byte, data string) []byte {
+func AppendPong(dst, data []byte) []byte {
 	return append(AppendHeader(dst, OpPong, len(data)), data...)
 }
