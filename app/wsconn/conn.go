@@ -75,6 +75,7 @@ type Conn struct {
 
 	mu        sync.Mutex
 	pending   *[]byte // frames not yet handed to the writer; nil when empty
+	frames    int     // how many frames pending holds
 	queued    int     // bytes in pending plus the batch being written
 	state     state
 	closeSent bool           // the close frame has been written

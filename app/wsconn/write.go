@@ -27,6 +27,7 @@ func (c *Conn) appendLocked(frame []byte) {
 		c.pending = c.group.bufs.get()
 	}
 	*c.pending = append(*c.pending, frame...)
+	c.frames++
 	c.queued += len(frame)
 	if !c.writing {
 		c.writing = true
@@ -39,35 +40,41 @@ func (c *Conn) discardPendingLocked() {
 	if c.pending != nil {
 		c.queued -= len(*c.pending)
 		c.group.bufs.put(c.pending)
-		c.pending = nil
+		c.pending, c.frames = nil, 0
 	}
 }
 
+// takePendingLocked hands what is pending to the owner of the write side.
+func (c *Conn) takePendingLocked() (batch *[]byte, frames int) {
+	batch, frames = c.pending, c.frames
+	c.pending, c.frames = nil, 0
+	return batch, frames
+}
+
 // flush runs on a flusher worker: it writes what is pending without
-// blocking. It returns true when more has been queued meanwhile and the
-// connection should go back in line.
-func (c *Conn) flush() (again bool) {
+// blocking, and returns how many frames that was. again is true when more
+// has been queued meanwhile and the connection should go back in line.
+func (c *Conn) flush() (frames int, again bool) {
 	c.mu.Lock()
-	batch := c.pending
-	c.pending = nil
+	batch, frames := c.takePendingLocked()
 	c.mu.Unlock()
 	if batch == nil {
-		return c.wrote(0, nil)
+		return 0, c.wrote(0, nil)
 	}
 
 	n, err := c.tryWrite(*batch)
 	if err == nil && n < len(*batch) {
 		// The peer's socket is full: wait for it on a goroutine of its own.
 		go c.writeLoop(batch, n)
-		return false
+		return frames, false
 	}
 	c.group.bufs.put(batch)
-	return c.wrote(n, err)
+	return frames, c.wrote(n, err)
 }
 
 // safeFlush is flush on a flusher worker, which serves every connection:
 // a panic is logged and fails this connection only.
-func (c *Conn) safeFlush() (again bool) {
+func (c *Conn) safeFlush() (frames int, again bool) {
 	defer c.recoverWriter()
 	return c.flush()
 }
@@ -100,8 +107,8 @@ func (c *Conn) writeLoop(batch *[]byte, off int) {
 		// wrote saw frames pending, and only the owner of the write side
 		// takes them: batch is not nil.
 		c.mu.Lock()
-		batch, off = c.pending, 0
-		c.pending = nil
+		batch, _ = c.takePendingLocked()
+		off = 0
 		c.mu.Unlock()
 	}
 }
@@ -216,8 +223,7 @@ func (c *Conn) queueControl(frame []byte) {
 // flusher has stopped.
 func (c *Conn) writeAll() {
 	c.mu.Lock()
-	batch := c.pending
-	c.pending = nil
+	batch, _ := c.takePendingLocked()
 	c.mu.Unlock()
 	if batch == nil {
 		c.wrote(0, nil)
