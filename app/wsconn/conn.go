@@ -190,5 +190,6 @@ func (c *Conn) Finish() {
 
 	c.writer.Wait()
 	c.dropRead()
+	c.group.watch.remove(c.fd)
 	c.group.remove(c)
 }

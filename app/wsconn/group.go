@@ -125,6 +125,7 @@ type Group struct {
 	deflater wsframe.Deflater
 	inflater wsframe.Inflater
 	flusher  flusher
+	watch    *watch
 	ids      atomic.Uint64
 
 	mu       sync.Mutex
@@ -135,12 +136,15 @@ type Group struct {
 
 // NewGroup returns an empty group whose connections run under cfg.
 func NewGroup(cfg Config, log *slog.Logger) *Group {
-	return &Group{
+	g := &Group{
 		cfg:   cfg.withDefaults(),
 		log:   log,
+		watch: newWatch(),
 		conns: make(map[*Conn]struct{}),
 		empty: make(chan struct{}),
 	}
+	g.flusher.watch = g.watch
+	return g
 }
 
 // Full reports whether the group is at its connection limit, so that an
@@ -188,6 +192,7 @@ func (g *Group) Open(ws *websocket.Conn, p Peer) (*Conn, error) {
 		c.limit = rate.NewLimiter(rate.Limit(g.cfg.RateLimit), g.cfg.RateBurst)
 	}
 	c.takeBuffered()
+	g.watch.add(c.fd)
 	if idle := g.cfg.IdleTimeout; idle > 0 {
 		_ = ws.SetReadDeadline(time.Now().Add(idle))
 		c.mu.Lock()
@@ -262,6 +267,7 @@ func (g *Group) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.Close(CloseGoingAway, "server shutting down")
 	}
+	defer g.watch.close() // after the flusher has stopped (defers run last first)
 	defer g.flusher.stop()
 	select {
 	case <-g.empty:

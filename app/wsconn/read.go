@@ -225,6 +225,7 @@ const readChunk = 512
 // need be. need is how many unparsed bytes the frame at hand takes, if
 // known.
 func (c *Conn) fill(need int) error {
+	c.group.watch.readerDone()
 	if c.in == nil {
 		c.in = c.group.bufs.get()
 	}
