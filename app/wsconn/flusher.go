@@ -35,8 +35,9 @@ const chunk = 32
 // Under heavy load a worker lingers before its next chunk, so that each
 // write carries more. On loopback a send costs about the same whatever it
 // carries, and so does the peer's read: halving the writes lets both ends
-// deliver more (scenario a of bench/compare.sh: about 40% fewer writes,
-// 30% less server CPU per delivery, and a lower p99). The load is
+// deliver more (scenario a of bench/compare.sh, measured on 2026-12-04:
+// 0.066-0.071 µs of server CPU per delivery with the linger, 0.12-0.14
+// without, where the server saturated its core). The load is
 // called heavy when the last chunk averaged busyFrames frames a write,
 // which only a flood of messages gives: at chat rates a write carries one
 // or two, and a frame leaves at once. A pass that found a frame or two

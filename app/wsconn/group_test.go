@@ -18,7 +18,7 @@ const waitFor = 5 * time.Second
 // serveGroup serves WebSocket upgrades on a loopback port, each taken over
 // by g. What Open returned goes to opened; an admitted connection is read
 // until it ends, then finished, as the chat handler does.
-func serveGroup(t *testing.T, g *Group) (url string, opened <-chan error) {
+func serveGroup(t testing.TB, g *Group) (url string, opened <-chan error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,7 +46,7 @@ func serveGroup(t *testing.T, g *Group) (url string, opened <-chan error) {
 	return "ws://" + ln.Addr().String() + "/", results
 }
 
-func dialGroup(t *testing.T, url string) *websocket.Conn {
+func dialGroup(t testing.TB, url string) *websocket.Conn {
 	t.Helper()
 	d := websocket.Dialer{HandshakeTimeout: waitFor}
 	ws, _, err := d.Dial(url, nil)
@@ -57,7 +57,7 @@ func dialGroup(t *testing.T, url string) *websocket.Conn {
 	return ws
 }
 
-func openResult(t *testing.T, opened <-chan error) error {
+func openResult(t testing.TB, opened <-chan error) error {
 	t.Helper()
 	select {
 	case err := <-opened:
@@ -70,7 +70,7 @@ func openResult(t *testing.T, opened <-chan error) error {
 
 // expectClose reads until the server's close frame and checks its code and
 // reason.
-func expectClose(t *testing.T, ws *websocket.Conn, code int, reason string) {
+func expectClose(t testing.TB, ws *websocket.Conn, code int, reason string) {
 	t.Helper()
 	_ = ws.SetReadDeadline(time.Now().Add(waitFor))
 	for {
